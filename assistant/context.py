@@ -1,0 +1,123 @@
+"""What a model reads for one answer: documents or passages, and history.
+
+Documents go whole when they fit the budget with the conversation and the
+answer; otherwise the chunks that best match the question and the recent
+turns are packed, in document order, up to the budget.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from assistant.engines.base import GenerationRequest, SourceDocument, Turn
+from assistant.models import Message
+from documents.models import Chunk, Document
+
+HISTORY_TURNS = 20
+CHARS_PER_TOKEN = 4
+
+
+def _history(message: Message) -> tuple[list[Turn], str]:
+    """Earlier complete turns and the question this message answers."""
+    earlier = list(
+        message.conversation.messages.filter(id__lt=message.id).order_by("-id")[
+            : HISTORY_TURNS + 1
+        ]
+    )
+    earlier.reverse()
+    question = ""
+    if earlier and earlier[-1].role == Message.Role.USER:
+        question = earlier.pop().content
+    turns = [
+        Turn(role=m.role, content=m.content)
+        for m in earlier
+        if m.content
+        and m.status in (Message.Status.COMPLETE, Message.Status.INTERRUPTED)
+    ]
+    # Claude expects the conversation to start with a user turn.
+    while turns and turns[0].role != "user":
+        turns.pop(0)
+    return turns, question
+
+
+def _pack(documents: list[Document], query: str, budget_chars: int):
+    """Pick the best-matching chunks up to the budget, in document order."""
+    ids = [document.pk for document in documents]
+    ranked = list(Chunk.objects.ranked(query, ids)[:500])
+    if not ranked:
+        ranked = list(Chunk.objects.filter(document_id__in=ids).order_by("index")[:500])
+    chosen, used = [], 0
+    for chunk in ranked:
+        if used + len(chunk.text) > budget_chars:
+            continue
+        chosen.append(chunk)
+        used += len(chunk.text)
+    chosen.sort(key=lambda chunk: (chunk.document_id, chunk.start))
+    sources = []
+    for document in documents:
+        passages = tuple(
+            (chunk.start, chunk.end, chunk.text)
+            for chunk in chosen
+            if chunk.document_id == document.pk
+        )
+        if passages:
+            sources.append(
+                SourceDocument(
+                    document_id=document.pk, title=document.title, passages=passages
+                )
+            )
+    return sources, len(chosen)
+
+
+def build_request(
+    message: Message, engine_name: str, model: str
+) -> tuple[GenerationRequest, str]:
+    """The request for the engine and a coverage note for the reader."""
+    documents = list(
+        message.conversation.documents.filter(status="ready").order_by("id")
+    )
+    turns, question = _history(message)
+    pages = sum(document.page_count for document in documents)
+    total_chars = sum(len(document.text) for document in documents)
+    history_chars = sum(len(turn.content) for turn in turns) + len(question)
+    budget_chars = (
+        settings.CONTEXT_BUDGET_TOKENS - settings.ANSWER_MAX_TOKENS
+    ) * CHARS_PER_TOKEN - history_chars
+
+    whole = engine_name == "offline" or total_chars <= budget_chars
+    if whole:
+        sources = [
+            SourceDocument(document_id=d.pk, title=d.title, text=d.text)
+            for d in documents
+        ]
+        coverage = f"read all {pages} pages" if documents else ""
+        if (
+            engine_name == "offline"
+            and message.action == Message.Action.ASK
+            and documents
+        ):
+            passages = Chunk.objects.filter(document__in=documents).count()
+            coverage = f"searched {passages} passages of {pages} pages"
+    else:
+        recent = " ".join(turn.content for turn in turns[-4:] if turn.role == "user")
+        sources, count = _pack(documents, f"{question} {recent}", max(budget_chars, 0))
+        coverage = f"searched {count} passages of {pages} pages"
+
+    selection = None
+    if message.selection:
+        selection = (
+            message.selection["document_id"],
+            message.selection["start"],
+            message.selection["end"],
+        )
+    request = GenerationRequest(
+        action=message.action,
+        question=question,
+        documents=tuple(sources),
+        history=tuple(turns),
+        max_tokens=settings.ANSWER_MAX_TOKENS,
+        model=model,
+        selection=selection,
+        schema_name="",
+    )
+    return request, coverage
