@@ -41,7 +41,7 @@ def upload_document(upload: UploadedFile, *, title: str, user) -> Document:
             f"The file is {upload.size / 1048576:.1f} MB; the limit is {limit_mb} MB. "
             "Split the document or upload a smaller file."
         )
-    head = upload.read(8)
+    head = upload.read(4096)
     upload.seek(0)
     try:
         kind = extraction.detect_kind(upload.name or "", head)
