@@ -15,6 +15,33 @@ class ConfigurationError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
+def load_env_file(path, env: dict | None = None) -> None:
+    """Set variables from a ``KEY=VALUE`` file unless they are set already.
+
+    Blank lines and lines starting with ``#`` are skipped; one pair of
+    matching quotes around a value is removed.
+    """
+    env = os.environ if env is None else env
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except FileNotFoundError:
+        return
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, separator, value = line.partition("=")
+        key = key.strip()
+        if not separator or not key.isidentifier():
+            raise ConfigurationError(
+                f"{path}:{number} is not a KEY=VALUE line: {line[:40]!r}"
+            )
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        env.setdefault(key, value)
+
+
 def read_str(name: str, default: str | None = None, env: Mapping | None = None) -> str:
     env = os.environ if env is None else env
     value = env.get(name, "").strip()

@@ -14,6 +14,7 @@ from config import embedded
 from config.env import (
     ConfigurationError,
     database_from_url,
+    load_env_file,
     read_bool,
     read_hostname,
     read_int,
@@ -23,6 +24,7 @@ from config.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+load_env_file(BASE_DIR / ".env")
 DATA_DIR = Path(read_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -226,6 +228,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "signup": read_str("SIGNUP_RATE", "20/hour"),
+        "login": read_str("LOGIN_RATE", "30/minute"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

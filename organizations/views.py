@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from billing import ratelimit
 from config.errors import ServiceError
 from organizations.forms import SignupForm
 from organizations.models import Organization
@@ -25,6 +26,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        wait = ratelimit.hit("signup-page", ratelimit.client_ip(request), 20, 3600)
+        if wait is not None:
+            form.add_error(
+                None,
+                f"Too many sign-ups from this address. Try again in {wait // 60 + 1} minutes.",
+            )
+            return render(
+                request, "organizations/signup.html", {"form": form}, status=429
+            )
     if request.method == "POST" and form.is_valid():
         try:
             user, organization, _ = sign_up(**form.cleaned_data)

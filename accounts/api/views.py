@@ -25,6 +25,11 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     throttle_scope = "login"
 
+    def get_authenticate_header(self, request) -> str:
+        # No authentication classes here, so DRF would turn a failed
+        # sign-in into 403; a wrong password is a 401.
+        return "Token"
+
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
