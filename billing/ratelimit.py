@@ -21,5 +21,14 @@ def hit(scope: str, identity: str, limit: int, window_seconds: int) -> int | Non
     return None
 
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Parse DRF's rate notation, such as ``20/hour``, into (count, seconds)."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period[:1]]
+
+
 def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")

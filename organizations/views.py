@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -27,15 +28,16 @@ def home(request: HttpRequest) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST":
-        wait = ratelimit.hit("signup-page", ratelimit.client_ip(request), 20, 3600)
+        limit, window = ratelimit.parse_rate(settings.SIGNUP_RATE)
+        wait = ratelimit.hit("signup", ratelimit.client_ip(request), limit, window)
         if wait is not None:
+            minutes = wait // 60 + 1
             form.add_error(
                 None,
-                f"Too many sign-ups from this address. Try again in {wait // 60 + 1} minutes.",
+                f"Too many sign-ups from this address. Try again in {minutes} min.",
             )
-            return render(
-                request, "organizations/signup.html", {"form": form}, status=429
-            )
+            context = {"form": form}
+            return render(request, "organizations/signup.html", context, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user, organization, _ = sign_up(**form.cleaned_data)
