@@ -18,6 +18,15 @@ def or_query(text: str) -> SearchQuery | None:
     return query
 
 
+def phrase_query(text: str) -> SearchQuery | None:
+    """A query for the words of ``text`` next to each other, or None."""
+    words = ["".join(ch for ch in word if ch.isalnum()) for word in text.split()]
+    words = [word for word in words if word]
+    if len(words) < 2:
+        return None
+    return SearchQuery(" ".join(words), search_type="phrase", config=SEARCH_CONFIG)
+
+
 class DocumentQuerySet(models.QuerySet):
     def for_member(self, user) -> DocumentQuerySet:
         """Documents a member may read.
@@ -34,14 +43,20 @@ class DocumentQuerySet(models.QuerySet):
 
 
 class ChunkQuerySet(models.QuerySet):
-    def ranked(self, question: str, document_ids: list[int]) -> ChunkQuerySet:
-        """Chunks of the documents that match the question, best first."""
-        query = or_query(question)
+    def ranked(self, text: str, document_ids: list[int]) -> ChunkQuerySet:
+        """Chunks of the documents that match any word of ``text``, best first."""
+        query = or_query(text)
         chunks = self.filter(document_id__in=document_ids)
         if query is None:
             return chunks.none()
+        rank = SearchRank(models.F("search_vector"), query)
+        phrase = phrase_query(text)
+        if phrase is not None:
+            # Passages that contain the question's words side by side (such
+            # as "trace tree") rank above ones that merely repeat one word.
+            rank = rank + 2 * SearchRank(models.F("search_vector"), phrase)
         return (
             chunks.filter(search_vector=query)
-            .annotate(rank=SearchRank(models.F("search_vector"), query))
+            .annotate(rank=rank)
             .order_by("-rank", "document_id", "index")
         )

@@ -32,9 +32,20 @@ from assistant.text import sentence_spans, terms
 
 ANSWER_SENTENCES = 3
 SUMMARY_SENTENCES = 8
-RANKED_CHUNKS = 8
+RANKED_CHUNKS = 24
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
+DEFINING = re.compile(
+    r"\b(is|are|means|refers to|called|we call|consists? of|covering|covers|"
+    r"expands|represents?|allows?)\b",
+    re.IGNORECASE,
+)
+POINTER = re.compile(
+    r"\b(Section|Figure|Table|Chapter)\s+\d|\bthis (section|paper|chapter)\b"
+    r"|\bas follows\b",
+    re.IGNORECASE,
+)
+HEADING = re.compile(r"^\s*(\d+(\.\d+)*\s|[A-Z][\w-]*(\s+[A-Z][\w-]*){1,4}\s+[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -79,9 +90,16 @@ def _score_for_question(question_terms: list[str], sentence: str) -> float:
         for pair in zip(sentence_terms, sentence_terms[1:], strict=False)
         if pair in pairs
     )
-    # Prefer sentences that define or restate the question's phrase and are
-    # not padded with unrelated words.
-    return overlap * 2 + phrase_hits * 3 - math.log(len(sentence_terms) + 1) * 0.5
+    score = (
+        overlap * 2 + min(phrase_hits, 1) * 3 - math.log(len(sentence_terms) + 1) * 0.5
+    )
+    # Prefer sentences that explain (define, describe what something does)
+    # over ones that point elsewhere in the document or echo a heading.
+    if DEFINING.search(sentence):
+        score += 2
+    if POINTER.search(sentence) or HEADING.match(sentence) or "•" in sentence:
+        score -= 3
+    return score
 
 
 def _pick_for_question(request: GenerationRequest, passages) -> list[Candidate]:
@@ -95,7 +113,7 @@ def _pick_for_question(request: GenerationRequest, passages) -> list[Candidate]:
             seen.add((doc_id, start))
             score = _score_for_question(question_terms, sentence)
             if score > 0:
-                score -= rank * 0.1
+                score -= rank * 0.05
                 candidates.append(Candidate(doc_id, start, end, sentence, score))
     best = sorted(candidates, key=lambda c: c.score, reverse=True)[:ANSWER_SENTENCES]
     return sorted(best, key=lambda c: (c.document_id, c.start))
