@@ -85,10 +85,23 @@ CACHES = {
         "KEY_PREFIX": "docassist",
     }
 }
+# channels-redis waits for a socket's next message with a 5-second BRPOP, and
+# redis-py 8 reads with a 5-second socket timeout by default, so without a
+# longer timeout an idle socket's receive raises TimeoutError and the
+# consumer crashes. The read timeout must stay above the BRPOP timeout.
+CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS = 30
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "docassist"},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS,
+                }
+            ],
+            "prefix": "docassist",
+        },
     }
 }
 
