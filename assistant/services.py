@@ -11,7 +11,9 @@ from assistant import streams
 from assistant.engines import get_engine
 from assistant.errors import AnswerInProgress, ClaudeRequired, InvalidSelection
 from assistant.models import Conversation, Message
+from billing import ratelimit
 from billing import services as billing
+from billing.errors import RateLimited
 from documents.errors import DocumentNotReady
 from documents.models import Document
 
@@ -73,6 +75,18 @@ def _estimate_input_tokens(conversation: Conversation, content: str) -> int:
     return min(characters, budget) // CHARS_PER_TOKEN + 1
 
 
+def _check_rate(user, organization) -> None:
+    """Hold each member to the plan's questions per minute."""
+    limit = organization.plan.requests_per_minute
+    wait = ratelimit.hit("ask", f"{organization.pk}:{user.pk}", limit, 60)
+    if wait is not None:
+        raise RateLimited(
+            f"You can ask {limit} questions per minute on this plan. "
+            f"Try again in {wait} s.",
+            retry_after=wait,
+        )
+
+
 def ask(
     conversation: Conversation,
     user,
@@ -86,6 +100,8 @@ def ask(
     Returns the user message and the ``streaming`` assistant message; the
     answer itself follows on the message's event stream.
     """
+    organization = organization or connection.tenant
+    _check_rate(user, organization)
     engine = get_engine()
     if engine.name == "offline" and action in ("rewrite", "draft"):
         raise ClaudeRequired(
@@ -111,7 +127,7 @@ def ask(
     worst_case = (
         _estimate_input_tokens(conversation, content) + settings.ANSWER_MAX_TOKENS
     )
-    reservation = billing.reserve(organization or connection.tenant, worst_case)
+    reservation = billing.reserve(organization, worst_case)
     schema_name = connection.schema_name
     try:
         with transaction.atomic():
@@ -128,6 +144,8 @@ def ask(
                 role=Message.Role.ASSISTANT,
                 action=action,
                 status=Message.Status.STREAMING,
+                # The generation reads the selection to rewrite from here.
+                selection=selection,
                 engine=engine.name,
                 model=settings.ANTHROPIC_MODEL
                 if engine.name == "claude"

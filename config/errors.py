@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -23,9 +24,12 @@ class ServiceError(Exception):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
         if code:
             self.code = code
 
@@ -72,7 +76,10 @@ _DRF_CODES = {
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render every API error in the one contract."""
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.code, exc.message), status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response(
+            error_body(exc.code, exc.message), status=exc.status_code, headers=headers
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -101,6 +108,24 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         status=exc.status_code,
         headers=headers,
     )
+
+
+def not_found(request, exception=None) -> HttpResponse:
+    """404 page, or the error contract under /api/."""
+    if request.path.startswith("/api/"):
+        return json_error(
+            "not_found", "Not found. Check the URL and the organization.", 404
+        )
+    return HttpResponse(render_to_string("404.html", request=request), status=404)
+
+
+def server_error(request) -> HttpResponse:
+    """500 page, or the error contract under /api/; the cause is in the log."""
+    if request.path.startswith("/api/"):
+        return json_error(
+            "server_error", "Something failed on our side. Try again in a moment.", 500
+        )
+    return HttpResponse(render_to_string("500.html"), status=500)
 
 
 def json_error(code: str, message: str, status_code: int) -> JsonResponse:

@@ -21,3 +21,6 @@ urlpatterns = [
     path("api/v1/signup/", SignupView.as_view(), name="api-signup"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
 ]
+
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

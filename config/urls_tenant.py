@@ -23,3 +23,6 @@ urlpatterns = [
     path("health/", health.health),
     path("api/v1/", include(api)),
 ]
+
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

@@ -59,3 +59,35 @@ def test_admin_is_not_served_on_workspaces(org_a):
 def test_responses_carry_a_request_id():
     response = Client(HTTP_HOST=settings.BASE_DOMAIN).get("/health/")
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_unknown_api_url_answers_in_the_error_contract(org_a):
+    response = Client(HTTP_HOST=org_a.host).get("/api/v1/nothing-here/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_unknown_page_is_an_html_404(org_a):
+    response = Client(HTTP_HOST=org_a.host).get("/nothing-here/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+def test_set_plan_command_changes_the_plan():
+    from django.core.management import CommandError, call_command
+
+    from organizations.models import Organization
+    from tests.conftest import make_org
+
+    org = make_org("plan")
+    call_command("set_plan", org.organization.slug, "team")
+
+    assert Organization.objects.get(pk=org.organization.pk).plan.slug == "team"
+    try:
+        call_command("set_plan", org.organization.slug, "platinum")
+    except CommandError as error:
+        assert "Choose one of" in str(error)
+    else:
+        raise AssertionError("an unknown plan was accepted")

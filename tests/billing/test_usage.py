@@ -79,3 +79,33 @@ def test_workspace_page_shows_tokens_used(org_a):
     assert 'id="tokens-used"' in page
     assert "tokens used of" in page
     assert 'id="usage-chart"' in page
+
+
+def test_questions_over_plan_rate_get_429_with_retry_after():
+    from organizations.models import Plan
+
+    org = make_org("rate")
+    plan = Plan.objects.create(
+        slug=f"slow-{org.organization.slug}",
+        name="Slow",
+        monthly_tokens=10**9,
+        requests_per_minute=2,
+    )
+    org.organization.plan = plan
+    org.organization.save(update_fields=["plan"])
+    client = ApiClient(org.host, org.owner.token)
+    conversation = client.post("/api/v1/conversations/", {"document_ids": []}).json()
+    path = f"/api/v1/conversations/{conversation['id']}/messages/"
+
+    statuses = []
+    for _ in range(3):
+        statuses.append(client.post(path, {"content": "hello?"}))
+        # Let each answer finish so only the rate limit can refuse the next.
+        body = statuses[-1].json()
+        if statuses[-1].status_code == 201:
+            _wait_for_answer(client, body["assistant_message"]["id"])
+
+    assert [r.status_code for r in statuses[:2]] == [201, 201]
+    assert statuses[2].status_code == 429
+    assert statuses[2].json()["error"]["code"] == "rate_limited"
+    assert 0 < int(statuses[2]["Retry-After"]) <= 60
