@@ -15,7 +15,7 @@ import logging
 import re
 import traceback
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -226,13 +226,20 @@ def detect_kind(filename: str, head: bytes) -> str:
 # --- Extraction ------------------------------------------------------------
 
 
-def extract(path: Path, filename: str, max_pages: int = 2000) -> ExtractedText:
+def extract(
+    path: Path,
+    filename: str,
+    max_pages: int = 2000,
+    on_page: Callable[[int, int], None] | None = None,
+) -> ExtractedText:
     """Extract the text and page ranges of the file stored at `path`.
 
     `filename` is the name the file was uploaded with; its extension is used
     when the content does not show the type. `max_pages` limits PDFs only,
     because Word files have no fixed pages and plain-text pages (form feeds)
     cost nothing to split.
+
+    `on_page(done, total)` is called after each PDF page, for progress.
 
     Raises UnsupportedFileType or UnreadableDocument. OSError from reading
     `path` is not caught.
@@ -245,7 +252,7 @@ def extract(path: Path, filename: str, max_pages: int = 2000) -> ExtractedText:
     kind = detect_kind(filename, head)
 
     if kind == KIND_PDF:
-        page_texts = _read_pdf(path, max_pages)
+        page_texts = _read_pdf(path, max_pages, on_page)
     elif kind == KIND_DOCX:
         page_texts = [_read_docx(path)]
     else:
@@ -332,11 +339,13 @@ _PDF_TEXT_OPTIONS: dict[str, Any] = {"x_tolerance_ratio": 0.15, "use_text_flow":
 _UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")
 
 
-def _read_pdf(path: Path, max_pages: int) -> list[str]:
+def _read_pdf(
+    path: Path, max_pages: int, on_page: Callable[[int, int], None] | None
+) -> list[str]:
     """Return the raw text of each page of the PDF at `path`."""
     try:
         with pdfplumber.open(path) as pdf:
-            return _read_pdf_pages(pdf, max_pages)
+            return _read_pdf_pages(pdf, max_pages, on_page)
     except _PASS_THROUGH_ERRORS:
         raise
     except Exception as error:
@@ -377,7 +386,9 @@ def _unreadable_pdf(error: Exception) -> UnreadableDocument:
     )
 
 
-def _read_pdf_pages(pdf: pdfplumber.PDF, max_pages: int) -> list[str]:
+def _read_pdf_pages(
+    pdf: pdfplumber.PDF, max_pages: int, on_page: Callable[[int, int], None] | None
+) -> list[str]:
     page_count = len(pdf.pages)
     if page_count > max_pages:
         raise UnreadableDocument(
@@ -399,6 +410,8 @@ def _read_pdf_pages(pdf: pdfplumber.PDF, max_pages: int) -> list[str]:
         page_texts.append(text)
         # Drop the page's parsed objects so memory stays bounded by one page.
         page.close()
+        if on_page is not None:
+            on_page(number, page_count)
 
     if not any(_normalise(text).strip() for text in page_texts):
         raise _pdf_without_text(has_unmapped_glyphs, has_images)

@@ -33,6 +33,9 @@ class Document(models.Model):
     # One [start, end) pair of character offsets into ``text`` per page.
     page_offsets = models.JSONField(default=list, blank=True)
     page_count = models.PositiveIntegerField(default=0)
+    # Extraction progress while processing: pages read so far, of how many.
+    pages_done = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(default=0)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -133,7 +134,9 @@ def run_extraction(document: Document) -> None:
     """Extract the stored file's text; mark the document ready or failed."""
     path = absolute_path(document.file_path)
     try:
-        extracted = extraction.extract(path, document.filename)
+        extracted = extraction.extract(
+            path, document.filename, on_page=_progress_reporter(document.pk)
+        )
     except extraction.UnreadableDocument as error:
         mark_failed(document, Unreadable.code, error.message)
         return
@@ -148,6 +151,23 @@ def run_extraction(document: Document) -> None:
         document.page_count,
         len(document.text),
     )
+
+
+def _progress_reporter(document_id: int):
+    """A callback that stores pages done, at most twice a second."""
+    last_saved = 0.0
+
+    def report(done: int, total: int) -> None:
+        nonlocal last_saved
+        now = time.monotonic()
+        if now - last_saved < 0.5 and done < total:
+            return
+        last_saved = now
+        Document.objects.filter(pk=document_id).update(
+            pages_done=done, pages_total=total
+        )
+
+    return report
 
 
 def mark_failed(document: Document, code: str, message: str) -> None:

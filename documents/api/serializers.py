@@ -8,6 +8,7 @@ from documents.models import Document
 class DocumentSerializer(serializers.ModelSerializer):
     pages = serializers.IntegerField(source="page_count", read_only=True)
     error = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
 
     class Meta:
         model = Document
@@ -20,9 +21,15 @@ class DocumentSerializer(serializers.ModelSerializer):
             "status",
             "pages",
             "error",
+            "progress",
             "created_at",
             "updated_at",
         ]
+
+    def get_progress(self, document: Document) -> dict | None:
+        if document.status != Document.Status.PROCESSING:
+            return None
+        return {"pages_done": document.pages_done, "pages_total": document.pages_total}
 
     def get_error(self, document: Document) -> dict | None:
         if document.status != Document.Status.FAILED:

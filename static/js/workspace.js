@@ -24,6 +24,9 @@
     const status = row.querySelector(".status");
     status.className = `status status-${doc.status}`;
     status.textContent = doc.status === "failed" && doc.error ? `failed: ${doc.error.message}` : doc.status;
+    if (doc.status === "processing" && doc.progress && doc.progress.pages_total) {
+      status.textContent = `processing: page ${doc.progress.pages_done} of ${doc.progress.pages_total}`;
+    }
     row.querySelector(".pages").textContent = doc.status === "ready" ? doc.pages : "";
     row.lastElementChild.textContent = doc.created_at.slice(0, 16).replace("T", " ");
   }
