@@ -13,12 +13,13 @@ import asyncio
 import dataclasses
 import logging
 import time
-from contextlib import aclosing
+from contextlib import aclosing, nullcontext
 
 from django.db import transaction
 from django.utils import timezone
 
 from assistant import streams
+from assistant.concurrency import model_slot
 from assistant.context import build_request
 from assistant.db import in_schema
 from assistant.engines import get_engine
@@ -243,8 +244,9 @@ async def generate(schema_name: str, message_id: int) -> None:
 
     outcome: dict = {}
     usage: Usage | None = None
+    slot = model_slot() if engine.name == "claude" else nullcontext()
     try:
-        async with aclosing(engine.stream(request)) as events:
+        async with slot, aclosing(engine.stream(request)) as events:
             async for event in events:
                 await run.check_stop()
                 if isinstance(event, TextDelta):
@@ -267,8 +269,10 @@ async def generate(schema_name: str, message_id: int) -> None:
             "error_code": error.code,
             "error_message": error.message,
         }
-        if error.usage.input_tokens or error.usage.output_tokens:
-            usage = error.usage
+        # Record the provider's figures even when they are zero. A call that
+        # failed before its stream started has no usage in its response, and
+        # an estimate would charge the quota for tokens the API did not report.
+        usage = error.usage
     except asyncio.CancelledError:
         outcome = {"status": "interrupted", "stop_reason": "cancelled"}
         await _close(run, request, outcome, usage)

@@ -273,6 +273,8 @@ CELERY_BEAT_SCHEDULE = {
 ANTHROPIC_API_KEY = read_optional("ANTHROPIC_API_KEY")
 ANTHROPIC_BASE_URL = read_url("ANTHROPIC_BASE_URL", ("http", "https"))
 ANTHROPIC_MODEL = read_str("ANTHROPIC_MODEL", "claude-sonnet-4-5")
+# Calls in flight to Anthropic at once, across all instances.
+ANTHROPIC_CONCURRENCY = read_int("ANTHROPIC_CONCURRENCY", 8, minimum=1)
 ANTHROPIC_MAX_RETRIES = read_int("ANTHROPIC_MAX_RETRIES", 3, minimum=0, maximum=10)
 ANSWER_MAX_TOKENS = read_int("ANSWER_MAX_TOKENS", 2048, minimum=64)
 # Prompt budget in tokens for documents and history; longer inputs are
