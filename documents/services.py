@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 
+from config.errors import ServiceError
 from documents import extraction
 from documents.chunking import split_into_chunks
 from documents.errors import FileTooLarge, Unreadable, UnsupportedFile
@@ -37,9 +38,10 @@ def upload_document(upload: UploadedFile, *, title: str, user) -> Document:
     upload leaves no row and no file behind.
     """
     if upload.size > settings.MAX_UPLOAD_BYTES:
-        limit_mb = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        limit_mb = settings.MAX_UPLOAD_BYTES / 1048576
         raise FileTooLarge(
-            f"The file is {upload.size / 1048576:.1f} MB; the limit is {limit_mb} MB. "
+            f"The file is {upload.size / 1048576:.2f} MB; the limit is "
+            f"{limit_mb:.2f} MB. "
             "Split the document or upload a smaller file."
         )
     head = upload.read(4096)
@@ -81,7 +83,7 @@ def _queue_extraction(schema_name: str, document_id: int) -> None:
 def paste_document(*, title: str, content: str, user) -> Document:
     """Create a ready document from pasted text."""
     if not content.strip():
-        raise Unreadable("The pasted text is empty. Paste some text and try again.")
+        raise ServiceError("The pasted text is empty. Paste some text and try again.")
     if len(content) > MAX_PASTE_CHARS:
         raise FileTooLarge(
             f"Pasted text is limited to {MAX_PASTE_CHARS:,} characters. "

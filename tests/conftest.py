@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -55,6 +57,21 @@ def _database(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
         yield
         connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> None:
+    """Give each test, and so each event loop, a channel layer of its own.
+
+    In channels_redis 4.3 (``ChannelLock`` in ``core.py``), all consumers of
+    one layer share an ``asyncio.Lock`` in ``receive_single``. A receive that
+    is cancelled while it waits for that lock never decrements the waiter
+    count, so the lock outlives the test and stays bound to its event loop.
+    A later test's consumer then fails with "bound to a different event
+    loop". In a server only daphne's event loop receives, so only tests,
+    which start a new loop each, meet this.
+    """
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
 
 
 @pytest.fixture(scope="session")

@@ -122,7 +122,7 @@ def claude(settings, fake: FakeAnthropic) -> FakeAnthropic:
 
 
 def wait_for_document(api: ApiClient, document_id: int) -> dict:
-    """Poll the document until extraction ends; return it once ready."""
+    """Poll the document until extraction ends, assert it is ready, return it."""
     deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
     while True:
         document = api.get(f"/api/v1/documents/{document_id}/").json()
@@ -151,7 +151,7 @@ def messages_url(conversation_id: int) -> str:
 
 
 def wait_for_answer(api: ApiClient, message_id: int) -> dict:
-    """Poll the answer until it stops streaming; return its final state."""
+    """Poll the assistant message until it stops streaming and return it."""
     deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
     while True:
         message = api.get(f"/api/v1/messages/{message_id}/").json()
@@ -241,7 +241,7 @@ def open_socket(org: Org, conversation_id: int) -> WebsocketCommunicator:
 async def ask_over_socket(
     org: Org, conversation_id: int, content: str = QUESTION
 ) -> list[dict]:
-    """Ask on the chat socket; return every frame up to the answer's ``done``."""
+    """Send a question on the chat socket and return the frames up to ``done``."""
     communicator = open_socket(org, conversation_id)
     connected, _ = await communicator.connect(timeout=10)
     assert connected
@@ -255,7 +255,7 @@ async def ask_over_socket(
 
 
 async def receive_until_done(communicator: WebsocketCommunicator) -> list[dict]:
-    """Collect frames until ``done``, or an error that belongs to no answer."""
+    """Collect frames until ``done``, or until an error without a message id."""
     frames: list[dict] = []
     deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
     while True:
@@ -552,7 +552,7 @@ async def test_persistent_server_errors_fail_answer(
     assert message.status == Message.Status.FAILED
     assert message.content == ""
     assert message.error_code == "model_unavailable"
-    # The API bills nothing for a request that it answered with an error.
+    # Both error responses reported no usage, so the quota must not grow.
     assert sum(event.total_tokens for event in usage_events) == 0
     assert await sync_to_async(quota_counter)(org) == (used_before, reserved_before)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test.client import MULTIPART_CONTENT
 from django_tenants.utils import schema_context
 
 from accounts.models import ApiToken
@@ -30,7 +31,7 @@ EXTRACTION_DEADLINE_SECONDS = 60.0
 POLL_INTERVAL_SECONDS = 0.1
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# The MS-DOS header that every Windows executable starts with.
+# The start of a typical Windows executable: the MS-DOS "MZ" header.
 EXE_HEADER = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
 
 ROUTES = ["list", "create", "retrieve", "rename", "delete"]
@@ -102,7 +103,7 @@ def assert_error(response, status: int, code: str) -> None:
 
 
 def send(client: ApiClient, route: str, document_id: int):
-    """Call one route of the documents API on `document_id` where it takes one."""
+    """Send a request to one route, on `document_id` for the detail routes."""
     if route == "list":
         return client.get(LIST_URL)
     if route == "create":
@@ -128,17 +129,15 @@ def session_client(org: Org, user) -> ApiClient:
 # --- Fixtures ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def document_a(org_a, django_db_blocker) -> dict:
-    """A pasted document in org A, the target of the outsider tests."""
-    with django_db_blocker.unblock():
-        api = ApiClient(org_a.host, org_a.owner.token)
-        return paste(api, unique("target-"), "Confidential plans of org A.")
+@pytest.fixture
+def document_a(api_a) -> dict:
+    """A new pasted document in org A, the target of the outsider tests."""
+    return paste(api_a, unique("target-"), "Confidential plans of org A.")
 
 
 @pytest.fixture
 def untouched_document_a(org_a, document_a):
-    """Check, after the test, that org A's documents were not changed."""
+    """Check, after the test, that no document of org A was changed."""
     ids_before = stored_document_ids(org_a)
     yield document_a
     assert stored_document_ids(org_a) == ids_before
@@ -365,8 +364,8 @@ def test_request_without_file_or_content_is_400(api_a, org_a):
     ids_before = stored_document_ids(org_a)
 
     json_response = api_a.post(LIST_URL, {"title": unique("nothing-")})
-    multipart_response = api_a.client.post(
-        LIST_URL, {"title": unique("nothing-")}, headers=api_a.headers
+    multipart_response = api_a.post(
+        LIST_URL, {"title": unique("nothing-")}, content_type=MULTIPART_CONTENT
     )
 
     assert_error(json_response, 400, "invalid")
@@ -517,7 +516,7 @@ def test_member_of_another_organization_gets_404(
 
 
 @pytest.mark.parametrize("route", DETAIL_ROUTES)
-def test_id_that_exists_only_in_another_organization_is_404(twin_orgs, route):
+def test_id_only_in_other_organization_is_404(twin_orgs, route):
     org_a, org_b = twin_orgs
     api_a = ApiClient(org_a.host, org_a.owner.token)
     with schema_context(org_b.schema):
