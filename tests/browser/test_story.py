@@ -50,7 +50,7 @@ STARTUP_TIMEOUT_SECONDS = 60
 EXTRACTION_TIMEOUT_MS = 60_000
 ANSWER_TIMEOUT_MS = 30_000
 T = TypeVar("T")
-TOKENS_LINE = re.compile(r"^(\d+) tokens used this month$")
+TOKENS_LINE = re.compile(r"^([\d,]+) tokens used this month$")
 
 
 @dataclass
@@ -315,7 +315,7 @@ def test_signup_upload_ask_and_cite(server: Server, page: Page):
     tokens_line = page.locator("#tokens-line").inner_text()
     match = TOKENS_LINE.match(tokens_line.strip())
     assert match, f"unexpected tokens line: {tokens_line!r}"
-    assert int(match.group(1)) > 0
+    assert _tokens_used(match.group(1)) > 0
 
     # Back in the workspace, the usage panel counts the answer's tokens.
     page.click(".document-pane .pane-header a")
