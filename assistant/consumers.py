@@ -166,6 +166,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, "message": message})
         await self.close(code=close_code)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # Channels' JSON consumer raises on binary or malformed frames, which
+        # closes the socket. Reply with an error frame and keep it open instead.
+        if text_data is None:
+            await self._error(
+                "invalid_frame", "Binary frames are not supported. Send JSON text."
+            )
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self._error(
+                "invalid_frame", "The frame is not valid JSON. Send a JSON object."
+            )
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         handlers = {"ask": self._ask, "follow": self._follow, "stop": self._stop}

@@ -30,6 +30,7 @@ from assistant.engines.base import (
     Finished,
     TextDelta,
     Usage,
+    UsageReport,
 )
 from assistant.models import Citation, Message
 from billing.services import Reservation, current_period, record_usage
@@ -41,10 +42,6 @@ logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 STOP_CHECK_SECONDS = 0.25
-
-
-class StopRequested(Exception):
-    pass
 
 
 @dataclasses.dataclass
@@ -136,7 +133,10 @@ class AnswerRun:
         self.numbers: dict[tuple[int, int, int], int] = {}
         self.block_numbers: list[int] = []
         self.last_flush = time.monotonic()
-        self.last_stop_check = 0.0
+        self.stopped = False
+        self.outcome: dict = {}
+        self.usage: Usage | None = None
+        self.reported: Usage | None = None
 
     async def emit(self, frame: dict) -> None:
         self.seq += 1
@@ -153,14 +153,6 @@ class AnswerRun:
             await in_schema(
                 self.schema_name, _flush, self.message_id, self.text, self.seq
             )
-
-    async def check_stop(self) -> None:
-        now = time.monotonic()
-        if now - self.last_stop_check < STOP_CHECK_SECONDS:
-            return
-        self.last_stop_check = now
-        if await streams.stop_requested(self.schema_name, self.message_id):
-            raise StopRequested
 
     async def add_citation(self, found: CitationFound) -> None:
         verified = self.verify(found)
@@ -242,29 +234,30 @@ async def generate(schema_name: str, message_id: int) -> None:
         }
     )
 
-    outcome: dict = {}
-    usage: Usage | None = None
-    slot = model_slot() if engine.name == "claude" else nullcontext()
+    consuming = asyncio.ensure_future(_consume(run, engine, request))
+    watcher = asyncio.ensure_future(_watch_for_stop(run, consuming))
     try:
-        async with slot, aclosing(engine.stream(request)) as events:
-            async for event in events:
-                await run.check_stop()
-                if isinstance(event, TextDelta):
-                    await run.add_text(event.text)
-                elif isinstance(event, CitationFound):
-                    await run.add_citation(event)
-                elif isinstance(event, BlockEnd):
-                    await run.end_block()
-                elif isinstance(event, Finished):
-                    await run.end_block()
-                    usage = event.usage
-                    outcome = {"status": "complete", "stop_reason": event.stop_reason}
-    except StopRequested:
+        await consuming
+    except asyncio.CancelledError:
+        if not run.stopped:
+            # The process is shutting down: keep what arrived, then let the
+            # cancellation go on.
+            consuming.cancel()
+            run.outcome = {"status": "interrupted", "stop_reason": "cancelled"}
+            await _close(run, request, run.outcome, run.usage)
+            raise
         logger.info("Answer %s stopped by the user", message_id)
-        outcome = {"status": "interrupted", "stop_reason": "stopped"}
+        run.outcome = {"status": "interrupted", "stop_reason": "stopped"}
+        if run.reported is not None:
+            # The provider counts output tokens only at the end, so the
+            # text received so far stands in for them.
+            run.usage = dataclasses.replace(
+                run.reported,
+                output_tokens=max(run.reported.output_tokens, len(run.text) // 4),
+            )
     except EngineError as error:
         logger.warning("Answer %s failed: %s", message_id, error.code)
-        outcome = {
+        run.outcome = {
             "status": "failed",
             "error_code": error.code,
             "error_message": error.message,
@@ -272,26 +265,53 @@ async def generate(schema_name: str, message_id: int) -> None:
         # Record the provider's figures even when they are zero. A call that
         # failed before its stream started has no usage in its response, and
         # an estimate would charge the quota for tokens the API did not report.
-        usage = error.usage
-    except asyncio.CancelledError:
-        outcome = {"status": "interrupted", "stop_reason": "cancelled"}
-        await _close(run, request, outcome, usage)
-        raise
+        run.usage = error.usage
     except Exception:
         logger.exception("Answer %s crashed", message_id)
-        outcome = {
+        run.outcome = {
             "status": "failed",
             "error_code": "internal_error",
             "error_message": "The answer failed because of an error on our side. "
             "Try again.",
         }
-    if not outcome:
-        outcome = {
+    finally:
+        watcher.cancel()
+    if not run.outcome:
+        run.outcome = {
             "status": "failed",
             "error_code": "incomplete_answer",
             "error_message": "The model's answer ended unexpectedly. Try again.",
         }
-    await _close(run, request, outcome, usage)
+    await _close(run, request, run.outcome, run.usage)
+
+
+async def _consume(run: AnswerRun, engine, request) -> None:
+    """Stream the engine's events into the answer."""
+    slot = model_slot() if engine.name == "claude" else nullcontext()
+    async with slot, aclosing(engine.stream(request)) as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                await run.add_text(event.text)
+            elif isinstance(event, CitationFound):
+                await run.add_citation(event)
+            elif isinstance(event, BlockEnd):
+                await run.end_block()
+            elif isinstance(event, UsageReport):
+                run.reported = event.usage
+            elif isinstance(event, Finished):
+                await run.end_block()
+                run.usage = event.usage
+                run.outcome = {"status": "complete", "stop_reason": event.stop_reason}
+
+
+async def _watch_for_stop(run: AnswerRun, consuming: asyncio.Future) -> None:
+    """Cancel the model call when a stop is requested, even between events."""
+    while not consuming.done():
+        await asyncio.sleep(STOP_CHECK_SECONDS)
+        if await streams.stop_requested(run.schema_name, run.message_id):
+            run.stopped = True
+            consuming.cancel()
+            return
 
 
 async def _close(run: AnswerRun, request, outcome: dict, usage: Usage | None) -> None:

@@ -88,12 +88,19 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class UsageReport:
+    """Token figures so far, for recording usage if the call is stopped."""
+
+    usage: Usage
+
+
+@dataclass(frozen=True)
 class Finished:
     stop_reason: str
     usage: Usage = field(default_factory=Usage)
 
 
-Event = TextDelta | CitationFound | BlockEnd | Finished
+Event = TextDelta | CitationFound | BlockEnd | UsageReport | Finished
 
 
 class EngineError(Exception):

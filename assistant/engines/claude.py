@@ -27,6 +27,7 @@ from assistant.engines.base import (
     SourceDocument,
     TextDelta,
     Usage,
+    UsageReport,
 )
 
 logger = logging.getLogger(__name__)
@@ -418,6 +419,7 @@ class _StreamState:
         """Update the state from one SDK stream event; return engine events."""
         if event.type == "message_start":
             self._update_usage(event.message.usage)
+            return [UsageReport(self.usage())]
         elif event.type == "content_block_start":
             self.block_types[event.index] = event.content_block.type
         elif event.type == "content_block_delta":
@@ -428,6 +430,7 @@ class _StreamState:
         elif event.type == "message_delta":
             self._update_usage(event.usage)
             self.stop_reason = event.delta.stop_reason or self.stop_reason
+            return [UsageReport(self.usage())]
         elif event.type == "message_stop":
             self.stopped = True
         return []

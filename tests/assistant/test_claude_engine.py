@@ -20,6 +20,7 @@ from assistant.engines.base import (
     TextDelta,
     Turn,
     Usage,
+    UsageReport,
 )
 from assistant.engines.claude import ClaudeEngine
 from tests.fakes.anthropic_api import (
@@ -140,13 +141,18 @@ async def test_stream_yields_text_citations_and_usage(
     events = await collect(engine, ask(HANDBOOK, POLICY))
 
     assert event_outline(events) == [
+        "UsageReport",
         "TextDelta",
         "BlockEnd",
         "TextDelta",
         "CitationFound",
         "BlockEnd",
+        "UsageReport",
         "Finished",
     ]
+    reports = [event.usage for event in events if isinstance(event, UsageReport)]
+    assert reports[0].input_tokens == 1200
+    assert reports[-1].output_tokens == 42
     deltas = [event for event in events if isinstance(event, TextDelta)]
     assert len(deltas) > 2
     assert joined_text(events) == (
@@ -451,10 +457,12 @@ async def test_closing_stream_drops_upstream_connection(
     fake.enqueue(answer([(long_text, [])], hold=release, hold_after_events=4))
     stream = engine.stream(ask(POLICY))
 
+    report = await anext(stream)
     first = await anext(stream)
     await stream.aclose()
     release.set()
 
+    assert isinstance(report, UsageReport)
     assert first == TextDelta("Refunds are issued ")
     deadline = time.monotonic() + 5
     while fake.message_requests[0].outcome == "" and time.monotonic() < deadline:

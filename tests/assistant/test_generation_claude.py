@@ -526,6 +526,41 @@ async def test_overloaded_mid_stream_keeps_partial_answer(
     assert used_after == used_before + event.total_tokens
 
 
+async def test_stopped_answer_records_provider_input_tokens(
+    org: Org, policy: dict, conversation_id: int, claude: FakeAnthropic
+) -> None:
+    release = threading.Event()
+    scripted = answer(
+        [("Refunds are issued within thirty days of purchase, if unused.", [])],
+        usage=SCRIPTED_USAGE,
+        hold=release,
+        hold_after_events=5,
+    )
+    claude.enqueue(scripted)
+    communicator = open_socket(org, conversation_id)
+    connected, _ = await communicator.connect(timeout=10)
+    assert connected
+    try:
+        await communicator.send_json_to({"type": "ask", "content": QUESTION})
+        frames = [await communicator.receive_json_from(timeout=10)]
+        while frames[-1]["type"] != "delta":
+            frames.append(await communicator.receive_json_from(timeout=10))
+        message_id = frames[-1]["message_id"]
+        await communicator.send_json_to({"type": "stop", "message_id": message_id})
+        frames += await receive_until_done(communicator)
+    finally:
+        release.set()
+        await communicator.disconnect()
+
+    assert frames[-1]["status"] == "interrupted"
+    message, _, usage_events = await sync_to_async(stored_answer)(org, message_id)
+    assert message.status == Message.Status.INTERRUPTED
+    assert message.content
+    assert len(usage_events) == 1
+    assert usage_events[0].input_tokens == SCRIPTED_USAGE["input_tokens"]
+    assert usage_events[0].output_tokens >= 1
+
+
 async def test_persistent_server_errors_fail_answer(
     org: Org, policy: dict, conversation_id: int, claude: FakeAnthropic, settings
 ) -> None:
