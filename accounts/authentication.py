@@ -14,10 +14,11 @@ from config.observability import bind_context
 logger = logging.getLogger(__name__)
 
 
-def user_for_key(key: str, schema_name: str):
-    """Return the active user of ``key`` in the organization, or None.
+def token_for_key(key: str, schema_name: str) -> ApiToken | None:
+    """Find the active token with this key in the organization, or None.
 
-    A token only opens the organization it was issued in.
+    A token only opens the organization it was issued in. Finding it
+    records when it was last used.
     """
     token = (
         ApiToken.objects.active()
@@ -28,7 +29,13 @@ def user_for_key(key: str, schema_name: str):
     if token is None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.user
+    return token
+
+
+def user_for_key(key: str, schema_name: str):
+    """Return the active user of ``key`` in the organization, or None."""
+    token = token_for_key(key, schema_name)
+    return token.user if token is not None else None
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -45,13 +52,13 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Invalid Authorization header. Send 'Authorization: Token <key>'."
             )
-        user = user_for_key(parts[1], connection.schema_name)
-        if user is None:
+        token = token_for_key(parts[1], connection.schema_name)
+        if token is None:
             raise exceptions.AuthenticationFailed(
                 "Invalid or revoked token. Create a new token and try again."
             )
-        bind_context(user=str(user.pk))
-        return user, None
+        bind_context(user=str(token.user_id))
+        return token.user, token
 
     def authenticate_header(self, request) -> str:
         return self.keyword

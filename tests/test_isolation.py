@@ -209,3 +209,21 @@ def test_tokens_are_stored_hashed(world):
     )
     assert a.owner.token not in list(stored)
     assert all(len(value) == 64 for value in stored)
+
+
+def test_token_revokes_itself_and_stops_working(world):
+    a = world["a"]
+    key = (
+        ApiClient(a.host)
+        .post("/api/v1/auth/token/", {"email": a.owner.email, "password": PASSWORD})
+        .json()["token"]
+    )
+    client = ApiClient(a.host, key)
+
+    revoked = client.delete("/api/v1/auth/token/")
+    after = client.get("/api/v1/documents/")
+
+    assert revoked.status_code == 204
+    assert after.status_code == 401
+    assert ApiToken.objects.get(prefix=key[:12]).revoked_at is not None
+    assert ApiClient(a.host).delete("/api/v1/auth/token/").status_code == 401

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.db import connection
-from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import TokenAuthentication
 from accounts.models import ApiToken
 from organizations.models import Membership
 
@@ -21,7 +22,9 @@ class TokenRequestSerializer(serializers.Serializer):
 class TokenView(APIView):
     """Exchange a member's email and password for a new API token."""
 
-    authentication_classes: list = []
+    # Token authentication only serves DELETE, which revokes the token that
+    # signed the request; POST needs no credentials but email and password.
+    authentication_classes = [TokenAuthentication]
     permission_classes = [AllowAny]
     throttle_scope = "login"
 
@@ -48,3 +51,12 @@ class TokenView(APIView):
 
         _, key = ApiToken.issue(user, organization, name=data.get("name", ""))
         return Response({"token": key})
+
+    def delete(self, request):
+        """Revoke the token this request was signed with."""
+        if not isinstance(request.auth, ApiToken):
+            raise NotAuthenticated(
+                "Send the token to revoke as 'Authorization: Token <key>'."
+            )
+        request.auth.revoke()
+        return Response(status=status.HTTP_204_NO_CONTENT)
