@@ -47,7 +47,16 @@ def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            name = connection.settings_dict["NAME"]
             connection.close()
+            # The Celery worker and generation threads keep connections of
+            # their own, which would block DROP DATABASE.
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [name],
+                )
             teardown_databases(config, verbosity=0)
 
 

@@ -118,6 +118,9 @@ def server(django_db_setup, tmp_path_factory) -> Iterator[Server]:
         "REDIS_URL": settings.REDIS_URL,
         "PORT": str(port),
         "DATA_DIR": str(tmp_path_factory.mktemp("server-data")),
+        # The tests' own Celery worker consumes from the same broker and may
+        # run the server's extraction tasks, so both must read one folder.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "OFFLINE_STREAM_DELAY_MS": "20",
         "PYTHONUNBUFFERED": "1",
     }
