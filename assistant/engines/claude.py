@@ -267,27 +267,29 @@ class ClaudeEngine:
 def build_prompt(request: GenerationRequest) -> _Prompt:
     """Build the system prompt and messages of ``request``.
 
-    The history turns come first, then one user message with the document
-    blocks and, last, the instruction for the action.
+    The document blocks open the conversation, in the first user turn, so
+    that they form the same cached prefix for every later turn. The history
+    follows, and the last user message carries the instruction.
     """
     if request.action not in SYSTEM_PROMPTS:
         raise ValueError(f"Unknown action {request.action!r}")
 
     blocks, documents = _document_blocks(request.documents)
-    # NOTE: the cache prefix includes the history turns. So only a request
-    # with the same history, such as a retry, reads the cached documents, and
-    # each later turn of the conversation writes a new cache entry.
     if blocks:
         blocks[-1]["cache_control"] = {"type": "ephemeral"}
-    blocks.append({"type": "text", "text": _instruction(request)})
+    instruction = {"type": "text", "text": _instruction(request)}
 
-    messages: list[dict[str, Any]] = [
-        {"role": turn.role, "content": turn.content}
+    turns = [
+        {"role": turn.role, "content": [{"type": "text", "text": turn.content}]}
         for turn in request.history
         # The Messages API rejects empty text content.
         if turn.content.strip()
     ]
-    messages.append({"role": "user", "content": blocks})
+    if turns and turns[0]["role"] == "user":
+        turns[0]["content"] = blocks + turns[0]["content"]
+        messages = [*turns, {"role": "user", "content": [instruction]}]
+    else:
+        messages = [*turns, {"role": "user", "content": [*blocks, instruction]}]
     return _Prompt(SYSTEM_PROMPTS[request.action], messages, documents)
 
 

@@ -177,7 +177,7 @@ async def test_stream_yields_text_citations_and_usage(
     )
 
 
-async def test_request_puts_cited_documents_before_question(
+async def test_request_opens_with_cached_documents(
     fake: FakeAnthropic, engine: ClaudeEngine
 ) -> None:
     history = (
@@ -193,13 +193,11 @@ async def test_request_puts_cited_documents_before_question(
     assert body["max_tokens"] == 300
     assert body["stream"] is True
     assert "cite" in body["system"]
-    assert body["messages"][:2] == [
-        {"role": "user", "content": "Hello"},
-        {"role": "assistant", "content": "Hello, what do you need?"},
-    ]
-    last = body["messages"][-1]
-    assert last["role"] == "user"
-    content = last["content"]
+    first, reply, last = body["messages"]
+    # The documents open the conversation, so every later turn reuses the
+    # same cached prefix.
+    assert first["role"] == "user"
+    content = first["content"]
     assert [block["type"] for block in content] == ["document", "document", "text"]
     assert content[0]["source"] == {
         "type": "text",
@@ -212,7 +210,29 @@ async def test_request_puts_cited_documents_before_question(
     assert content[1]["citations"] == {"enabled": True}
     assert "cache_control" not in content[0]
     assert content[1]["cache_control"] == {"type": "ephemeral"}
-    assert content[2] == {"type": "text", "text": "How long do refunds take?"}
+    assert content[2] == {"type": "text", "text": "Hello"}
+    assert reply == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "Hello, what do you need?"}],
+    }
+    assert last == {
+        "role": "user",
+        "content": [{"type": "text", "text": "How long do refunds take?"}],
+    }
+
+
+async def test_request_without_history_puts_documents_before_question(
+    fake: FakeAnthropic, engine: ClaudeEngine
+) -> None:
+    await collect(engine, ask(HANDBOOK, POLICY))
+
+    [received] = fake.message_requests
+    [only] = received.body["messages"]
+    assert only["role"] == "user"
+    kinds = [block["type"] for block in only["content"]]
+    assert kinds == ["document", "document", "text"]
+    assert only["content"][1]["cache_control"] == {"type": "ephemeral"}
+    assert only["content"][2] == {"type": "text", "text": "How long do refunds take?"}
 
 
 async def test_request_sends_api_key_and_version(
