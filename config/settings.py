@@ -85,11 +85,12 @@ CACHES = {
         "KEY_PREFIX": "docassist",
     }
 }
-# channels-redis waits for a socket's next message with a 5-second BRPOP, and
-# redis-py 8 reads with a 5-second socket timeout by default, so without a
-# longer timeout an idle socket's receive raises TimeoutError and the
-# consumer crashes. The read timeout must stay above the BRPOP timeout.
-CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS = 30
+# channels-redis 4.3 waits for a channel's next message with a blocking
+# 5-second BZPOPMIN, and redis-py 8.0 made 5 seconds the default socket
+# timeout, so an idle socket's receive raised TimeoutError and crashed its
+# consumer. A longer finite timeout (30 s, tried with redis-py 8.2) let a
+# pending read outlive the cancellation that ends a disconnected consumer.
+# The layer therefore uses no socket timeout, the default before redis-py 8.0.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -97,7 +98,7 @@ CHANNEL_LAYERS = {
             "hosts": [
                 {
                     "address": REDIS_URL,
-                    "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS,
+                    "socket_timeout": None,
                 }
             ],
             "prefix": "docassist",
