@@ -79,13 +79,19 @@ def _message_for(user, message_id) -> Message | None:
 
 
 def _snapshot(message: Message) -> list[dict]:
-    """Frames that replay a finished answer whose live log has expired."""
+    """Frames that replay a finished answer whose live log has expired.
+
+    The text comes whole in one delta marked ``replace``, because the
+    sequence numbers of its pieces are gone: a client that had part of the
+    answer replaces its text instead of appending.
+    """
     frames = [
         {
             "type": "delta",
             "message_id": message.pk,
             "seq": message.last_seq,
             "text": message.content,
+            "replace": True,
         }
     ]
     for citation in message.citations.all():

@@ -159,7 +159,7 @@
       stopButton.hidden = false;
       setMeta(state, frame.engine === "offline" ? "offline engine · answering…" : `${frame.model} · answering…`);
     } else if (frame.type === "delta") {
-      state.text += frame.text;
+      state.text = frame.replace ? frame.text : state.text + frame.text;
       renderStreaming(state);
     } else if (frame.type === "citation") {
       state.citations.set(String(frame.number), frame);
