@@ -249,8 +249,8 @@ async def generate(schema_name: str, message_id: int) -> None:
         logger.info("Answer %s stopped by the user", message_id)
         run.outcome = {"status": "interrupted", "stop_reason": "stopped"}
         if run.reported is not None:
-            # The provider counts output tokens only at the end, so the
-            # text received so far stands in for them.
+            # The provider reports output tokens only at the end, so an
+            # estimate from the text received so far replaces them.
             run.usage = dataclasses.replace(
                 run.reported,
                 output_tokens=max(run.reported.output_tokens, len(run.text) // 4),

@@ -129,5 +129,5 @@ def server_error(request) -> HttpResponse:
 
 
 def json_error(code: str, message: str, status_code: int) -> JsonResponse:
-    """An error response for plain Django views outside DRF."""
+    """Build an error response in the contract for views outside DRF."""
     return JsonResponse(error_body(code, message), status=status_code)

@@ -51,7 +51,7 @@ class Document(models.Model):
         return self.title
 
     def page_for_offset(self, offset: int) -> int:
-        """The 1-based page that contains the character at ``offset``."""
+        """Return the 1-based page that contains the character at ``offset``."""
         starts = [start for start, _ in self.page_offsets]
         if not starts:
             return 1

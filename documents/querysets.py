@@ -7,7 +7,7 @@ SEARCH_CONFIG = "english"
 
 
 def or_query(text: str) -> SearchQuery | None:
-    """A full-text query matching any word of ``text``, or None if it has none."""
+    """Build a full-text query matching any word of ``text``, or None."""
     words = ["".join(ch for ch in word if ch.isalnum()) for word in text.split()]
     words = [word for word in words if word]
     if not words:
@@ -19,7 +19,7 @@ def or_query(text: str) -> SearchQuery | None:
 
 
 def phrase_query(text: str) -> SearchQuery | None:
-    """A query for the words of ``text`` next to each other, or None."""
+    """Build a query for the words of ``text`` side by side, or None."""
     words = ["".join(ch for ch in word if ch.isalnum()) for word in text.split()]
     words = [word for word in words if word]
     if len(words) < 2:

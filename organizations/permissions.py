@@ -8,7 +8,7 @@ from organizations.models import Membership
 
 
 def membership_for(user, tenant) -> Membership | None:
-    """The user's membership in the tenant, or None."""
+    """Return the user's membership in the tenant, or None."""
     return Membership.objects.of(user, tenant).first()
 
 
