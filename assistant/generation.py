@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 STOP_CHECK_SECONDS = 0.25
+# Below the sweeper's smallest STALE_ANSWER_SECONDS (10 s), so a live answer
+# is never taken for a dead one.
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclasses.dataclass
@@ -68,7 +71,9 @@ def _prepare(message_id: int) -> _Prepared | None:
     documents = Document.objects.filter(
         pk__in=[source.document_id for source in request.documents]
     ).only("id", "text", "page_offsets")
-    Message.objects.filter(pk=message_id).update(coverage=coverage)
+    Message.objects.filter(pk=message_id).update(
+        coverage=coverage, updated_at=timezone.now()
+    )
     return _Prepared(
         message=message,
         organization_id=Organization.objects.get(schema_name=connection.schema_name).pk,
@@ -76,6 +81,12 @@ def _prepare(message_id: int) -> _Prepared | None:
         coverage=coverage,
         texts={d.pk: d.text for d in documents},
         page_offsets={d.pk: d.page_offsets for d in documents},
+    )
+
+
+def _touch(message_id: int) -> None:
+    Message.objects.filter(pk=message_id, status=Message.Status.STREAMING).update(
+        updated_at=timezone.now()
     )
 
 
@@ -91,7 +102,11 @@ def _finish(
     """Store the answer, its citations and its usage in one transaction."""
     message = prepared.message
     with transaction.atomic():
-        updated = Message.objects.filter(pk=message.pk).update(
+        # An answer the sweeper already failed keeps that outcome, so its
+        # usage is not recorded twice.
+        updated = Message.objects.filter(
+            pk=message.pk, status=Message.Status.STREAMING
+        ).update(
             content=outcome["text"],
             status=outcome["status"],
             stop_reason=outcome.get("stop_reason", ""),
@@ -102,8 +117,16 @@ def _finish(
         )
         if not updated:
             return
+        # A document deleted while the answer streamed takes its citations.
+        existing = set(
+            Document.objects.filter(
+                pk__in={citation["document_id"] for citation in citations}
+            ).values_list("pk", flat=True)
+        )
         Citation.objects.bulk_create(
-            Citation(message_id=message.pk, **citation) for citation in citations
+            Citation(message_id=message.pk, **citation)
+            for citation in citations
+            if citation["document_id"] in existing
         )
         reservation = Reservation(
             prepared.organization_id,
@@ -305,13 +328,22 @@ async def _consume(run: AnswerRun, engine, request) -> None:
 
 
 async def _watch_for_stop(run: AnswerRun, consuming: asyncio.Future) -> None:
-    """Cancel the model call when a stop is requested, even between events."""
+    """Cancel the model call when a stop is requested, even between events.
+
+    It also keeps the message row fresh while the model is silent (a long
+    prompt, retries, a wait for a model slot), so the stale-answer sweeper
+    leaves a live answer alone.
+    """
+    last_beat = time.monotonic()
     while not consuming.done():
         await asyncio.sleep(STOP_CHECK_SECONDS)
         if await streams.stop_requested(run.schema_name, run.message_id):
             run.stopped = True
             consuming.cancel()
             return
+        if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+            last_beat = time.monotonic()
+            await in_schema(run.schema_name, _touch, run.message_id)
 
 
 async def _close(run: AnswerRun, request, outcome: dict, usage: Usage | None) -> None:

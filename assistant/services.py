@@ -119,45 +119,47 @@ def ask(
             "A document of this conversation is still being processed. "
             "Ask again when it is ready."
         )
-    if conversation.messages.filter(status=Message.Status.STREAMING).exists():
-        raise AnswerInProgress(
-            "An answer is still streaming in this conversation. Wait for it or stop it."
-        )
-
+    # Only Claude calls count against the plan; the offline engine is free.
+    billable = engine.name != "offline"
     worst_case = (
         _estimate_input_tokens(conversation, content) + settings.ANSWER_MAX_TOKENS
+        if billable
+        else 0
     )
-    reservation = billing.reserve(organization, worst_case)
     schema_name = connection.schema_name
-    try:
-        with transaction.atomic():
-            question = Message.objects.create(
-                conversation=conversation,
-                role=Message.Role.USER,
-                action=action,
-                content=content,
-                selection=selection,
-                created_by=user,
+    with transaction.atomic():
+        # The row lock makes the "one answer at a time" check and the insert
+        # one step, so simultaneous questions cannot both start answers.
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+        if conversation.messages.filter(status=Message.Status.STREAMING).exists():
+            raise AnswerInProgress(
+                "An answer is still streaming in this conversation. "
+                "Wait for it or stop it."
             )
-            answer = Message.objects.create(
-                conversation=conversation,
-                role=Message.Role.ASSISTANT,
-                action=action,
-                status=Message.Status.STREAMING,
-                # The generation reads the selection to rewrite from here.
-                selection=selection,
-                engine=engine.name,
-                model=settings.ANTHROPIC_MODEL
-                if engine.name == "claude"
-                else "offline-extractive",
-                reserved_tokens=worst_case,
-                created_by=user,
-            )
-            conversation.save(update_fields=["updated_at"])
-            transaction.on_commit(lambda: _start(schema_name, answer.pk))
-    except Exception:
-        billing.release(reservation)
-        raise
+        if billable:
+            billing.reserve(organization, worst_case)
+        question = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.USER,
+            action=action,
+            content=content,
+            selection=selection,
+            created_by=user,
+        )
+        answer = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            action=action,
+            status=Message.Status.STREAMING,
+            # The generation reads the selection to rewrite from here.
+            selection=selection,
+            engine=engine.name,
+            model=settings.ANTHROPIC_MODEL if billable else "offline-extractive",
+            reserved_tokens=worst_case,
+            created_by=user,
+        )
+        conversation.save(update_fields=["updated_at"])
+        transaction.on_commit(lambda: _start(schema_name, answer.pk))
     logger.info("Question %s queued answer %s", question.pk, answer.pk)
     return question, answer
 

@@ -52,9 +52,18 @@ def reserve(organization, tokens: int) -> Reservation:
         )
         granted = cursor.rowcount == 1
     if not granted:
+        counter = QuotaCounter.objects.get(
+            organization=organization, period_start=period
+        )
+        if counter.used + tokens <= limit:
+            raise QuotaExceeded(
+                f"Answers in progress hold the rest of this month's {limit:,} "
+                "tokens. Try again when they finish."
+            )
         raise QuotaExceeded(
-            f"This organization has used its {limit:,} tokens for this month. "
-            f"Upgrade the plan or wait until {next_period(period):%B} 1."
+            f"This organization has used {counter.used:,} of its {limit:,} tokens "
+            f"for this month. Upgrade the plan or wait until "
+            f"{next_period(period):%B} 1."
         )
     return Reservation(organization.pk, period, tokens)
 
@@ -123,12 +132,15 @@ def record_usage(
     if reservation is not None:
         from django.db.models import F
 
+        # The offline engine is free, so its estimated tokens are recorded
+        # in the ledger but do not count against the plan.
+        counted = 0 if engine == "offline" else event.total_tokens
         QuotaCounter.objects.filter(
             organization_id=reservation.organization_id,
             period_start=reservation.period_start,
         ).update(
             reserved=_minus("reserved", reservation.tokens),
-            used=F("used") + event.total_tokens,
+            used=F("used") + counted,
         )
     transaction.on_commit(
         lambda: logger.info(

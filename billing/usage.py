@@ -70,6 +70,8 @@ def usage_summary(organization) -> dict:
         "remaining": max(limit - used - reserved, 0),
         "percent_used": round(100 * used / limit, 1) if limit else 0,
         **{field: totals[field] or 0 for field in TOKEN_FIELDS},
+        # All tokens in the ledger, including the free offline engine's.
+        "tokens": sum(totals[field] or 0 for field in TOKEN_FIELDS),
         "cost_micros": totals["cost"] or 0,
         "daily": series,
     }

@@ -47,7 +47,9 @@ class Organization(TenantMixin):
     created_at = models.DateTimeField(auto_now_add=True)
 
     auto_create_schema = True
-    auto_drop_schema = False
+    # Deleting an organization deletes its schema, so a later sign-up with
+    # the same subdomain starts empty.
+    auto_drop_schema = True
 
     objects = OrganizationQuerySet.as_manager()
 

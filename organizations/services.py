@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django_tenants.utils import schema_exists
 
 from accounts.models import ApiToken
 from organizations.errors import EmailTaken, InvalidHandoff, SubdomainTaken
@@ -69,7 +70,10 @@ def schema_name_for(subdomain: str) -> str:
 
 def create_organization(name: str, subdomain: str, owner) -> Organization:
     """Create the organization, its schema and domain, and the owner membership."""
-    if Organization.objects.filter(slug=subdomain).exists():
+    taken = Organization.objects.filter(slug=subdomain).exists()
+    # A schema left behind by an organization deleted outside the admin
+    # still holds its data, so its subdomain stays taken.
+    if taken or schema_exists(schema_name_for(subdomain)):
         raise SubdomainTaken(f"The subdomain '{subdomain}' is taken. Choose another.")
     plan = Plan.objects.get(slug=DEFAULT_PLAN)
     try:

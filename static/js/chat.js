@@ -141,7 +141,7 @@
   async function refreshUsage() {
     try {
       const usage = await api("GET", "/api/v1/usage/");
-      tokensLine.textContent = `${usage.used.toLocaleString("en-US")} tokens used this month`;
+      tokensLine.textContent = `${usage.tokens.toLocaleString("en-US")} tokens used this month`;
     } catch (error) {
       // The usage line is informative only; keep the old figure.
     }
