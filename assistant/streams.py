@@ -54,6 +54,19 @@ async def publish(schema_name: str, message_id: int, frame: dict) -> None:
     )
 
 
+async def publish_ending(
+    schema_name: str, message_id: int, last_seq: int, frames: list[dict]
+) -> None:
+    """Append closing frames to an answer whose generation is gone."""
+    logged = await read_log(schema_name, message_id, 0)
+    seq = max([last_seq, *(frame.get("seq", 0) for frame in logged)])
+    for frame in frames:
+        seq += 1
+        await publish(
+            schema_name, message_id, {**frame, "message_id": message_id, "seq": seq}
+        )
+
+
 async def read_log(schema_name: str, message_id: int, after: int) -> list[dict]:
     """Stored frames of the answer with ``seq`` greater than ``after``."""
     raw = await redis_client().lrange(_log_key(schema_name, message_id), 0, -1)

@@ -3,17 +3,21 @@ from __future__ import annotations
 import datetime
 import logging
 
+from asgiref.sync import async_to_sync
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import get_tenant_model, schema_context
 
+from assistant import streams
 from assistant.models import Message
 from billing.services import Reservation, current_period, record_usage
 from config.observability import bind_context
 
 logger = logging.getLogger(__name__)
+
+LOST_MESSAGE = "The server handling this answer stopped. Ask again."
 
 
 @shared_task
@@ -43,7 +47,7 @@ def _fail_stale(organization, message: Message) -> int:
         ).update(
             status=Message.Status.FAILED,
             error_code="answer_lost",
-            error_message="The server handling this answer stopped. Ask again.",
+            error_message=LOST_MESSAGE,
             updated_at=timezone.now(),
         )
         if not updated:
@@ -62,4 +66,14 @@ def _fail_stale(organization, message: Message) -> int:
             usage=Usage(output_tokens=len(message.content) // 4),
         )
     logger.warning("Marked stale answer %s as failed", message.pk)
+    # Tell open chats, which would otherwise wait for frames forever.
+    async_to_sync(streams.publish_ending)(
+        organization.schema_name,
+        message.pk,
+        message.last_seq,
+        [
+            {"type": "error", "code": "answer_lost", "message": LOST_MESSAGE},
+            {"type": "done", "stop_reason": "", "status": "failed"},
+        ],
+    )
     return 1

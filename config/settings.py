@@ -269,6 +269,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assistant.tasks.sweep_stale_answers",
         "schedule": 60.0,
     },
+    "sweep-stuck-documents": {
+        "task": "documents.tasks.sweep_stuck_documents",
+        "schedule": 300.0,
+    },
 }
 
 # Language models.

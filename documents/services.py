@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.utils import timezone
 
 from config.errors import ServiceError
 from documents import extraction
@@ -166,7 +167,7 @@ def _progress_reporter(document_id: int):
             return
         last_saved = now
         Document.objects.filter(pk=document_id).update(
-            pages_done=done, pages_total=total
+            pages_done=done, pages_total=total, updated_at=timezone.now()
         )
 
     return report

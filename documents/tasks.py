@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import datetime
 import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django_tenants.utils import schema_context
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import get_tenant_model, schema_context
 
 from config.observability import bind_context
 from documents.models import Document
@@ -38,3 +41,33 @@ def extract_document(schema_name: str, document_id: int) -> None:
                 "The file could not be processed. Check that it opens on your "
                 "computer, then upload it again.",
             )
+
+
+@shared_task
+def sweep_stuck_documents() -> int:
+    """Fail documents whose extraction died with its worker.
+
+    A running extraction stores its progress at least every few seconds, and
+    Celery kills one that passes its hard time limit, so a document that has
+    not changed for longer than that limit has no task left.
+    """
+    cutoff = timezone.now() - datetime.timedelta(
+        seconds=settings.CELERY_TASK_TIME_LIMIT + 60
+    )
+    failed = 0
+    for organization in get_tenant_model().objects.exclude(schema_name="public"):
+        with schema_context(organization.schema_name):
+            stuck = Document.objects.filter(
+                status=Document.Status.PROCESSING, updated_at__lt=cutoff
+            )
+            for document in stuck:
+                mark_failed(
+                    document,
+                    "extraction_interrupted",
+                    "Processing stopped before the document was read. "
+                    "Upload the file again.",
+                )
+                failed += 1
+    if failed:
+        logger.warning("Failed %s documents whose extraction was lost", failed)
+    return failed

@@ -69,3 +69,43 @@ def test_sweeper_through_the_celery_worker(celery_worker_thread):
 
     assert result.id
     assert status == "failed"
+
+
+async def test_swept_answer_tells_open_chats_it_failed():
+    from asgiref.sync import sync_to_async
+
+    from assistant import streams
+
+    org = await sync_to_async(make_org)("sweepf")
+    stale = await sync_to_async(_streaming_answer)(org, age_seconds=3600)
+
+    await sync_to_async(sweep_stale_answers)()
+
+    frames = await streams.read_log(org.schema, stale, 0)
+    assert [frame["type"] for frame in frames] == ["error", "done"]
+    assert frames[0]["code"] == "answer_lost"
+    assert frames[1]["status"] == "failed"
+    assert frames[0]["seq"] < frames[1]["seq"]
+
+
+def test_document_left_processing_is_failed():
+    from documents.models import Document
+    from documents.tasks import sweep_stuck_documents
+
+    org = make_org("stuck")
+    with schema_context(org.schema):
+        stuck = Document.objects.create(title="lost", status="processing")
+        fresh = Document.objects.create(title="busy", status="processing")
+        Document.objects.filter(pk=stuck.pk).update(
+            updated_at=timezone.now() - datetime.timedelta(hours=2)
+        )
+
+    assert sweep_stuck_documents() >= 1
+
+    with schema_context(org.schema):
+        stuck.refresh_from_db()
+        fresh.refresh_from_db()
+    assert stuck.status == "failed"
+    assert stuck.error_code == "extraction_interrupted"
+    assert "Upload the file again" in stuck.error_message
+    assert fresh.status == "processing"
