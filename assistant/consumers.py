@@ -156,6 +156,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         bind_context(user=str(self.user.pk))
         await self.accept()
 
+    async def _still_allowed(self) -> bool:
+        authorization = _header(self.scope, b"authorization").split()
+        if authorization:
+            user = await _token_user(authorization[-1], self.schema_name)
+            if user is None:
+                return False
+        return await _is_member(self.user, self.tenant)
+
     async def _authenticate(self):
         authorization = _header(self.scope, b"authorization").split()
         if authorization:
@@ -190,6 +198,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs) -> None:
+        # Membership or a token may be withdrawn while the socket is open,
+        # so every frame checks the credentials again.
+        if not await self._still_allowed():
+            await self._error(
+                "not_authenticated",
+                "The token or membership is no longer valid. Sign in again.",
+            )
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
         kind = content.get("type") if isinstance(content, dict) else None
         handlers = {"ask": self._ask, "follow": self._follow, "stop": self._stop}
         handler = handlers.get(kind)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from rest_framework import exceptions, status
@@ -75,6 +75,14 @@ _DRF_CODES = {
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render every API error in the one contract."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body(
+                "file_too_large",
+                "The request body is too large. Upload long text as a file.",
+            ),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, ServiceError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return Response(

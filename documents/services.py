@@ -27,9 +27,12 @@ MAX_PASTE_CHARS = 5_000_000
 
 
 def _safe_filename(name: str) -> str:
-    stem = Path(name).name
-    cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in stem)
-    return cleaned.strip()[:200] or "document"
+    """Make a file name safe to store, keeping its extension when shortening."""
+    base = Path(name).name
+    cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in base)
+    cleaned = cleaned.strip() or "document"
+    suffix = Path(cleaned).suffix[:16]
+    return cleaned[: 200 - len(suffix)].removesuffix(suffix) + suffix
 
 
 def upload_document(upload: UploadedFile, *, title: str, user) -> Document:

@@ -113,8 +113,8 @@ def sign_up(*, email: str, password: str, organization: str, subdomain: str):
     with transaction.atomic():
         if User.objects.filter(email__iexact=email).exists():
             raise EmailTaken(
-                "An account with this email exists. Sign in, then create the "
-                "organization from the workspace switcher."
+                "An account with this email exists. Sign in with it instead, or "
+                "sign up with another email address."
             )
         user = User.objects.create_user(email=email, password=password)
         org = create_organization(organization, subdomain, user)

@@ -227,3 +227,14 @@ def test_token_revokes_itself_and_stops_working(world):
     assert after.status_code == 401
     assert ApiToken.objects.get(prefix=key[:12]).revoked_at is not None
     assert ApiClient(a.host).delete("/api/v1/auth/token/").status_code == 401
+
+
+def test_list_limit_is_capped_and_huge_offsets_are_harmless(world):
+    client = ApiClient(world["a"].host, world["a"].owner.token)
+
+    capped = client.get("/api/v1/documents/?limit=99999999999999999999999")
+    far = client.get("/api/v1/documents/?offset=99999999999999999999999")
+
+    assert capped.status_code == 200
+    assert far.status_code == 200
+    assert far.json()["results"] == []

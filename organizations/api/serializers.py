@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth import password_validation
+from django.contrib.auth import get_user_model, password_validation
 from rest_framework import serializers
 
 from organizations.services import subdomain_problem
@@ -26,5 +26,7 @@ class SignupSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
-        password_validation.validate_password(attrs["password"])
+        # An unsaved user lets the similarity check compare with the email.
+        candidate = get_user_model()(email=attrs["email"])
+        password_validation.validate_password(attrs["password"], candidate)
         return attrs

@@ -90,3 +90,13 @@ def test_signup_malformed_json_is_400():
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_signup_password_like_the_email_is_400():
+    slug = unique("same")
+    response, _ = signup(
+        email=f"{slug}@example.com", password=f"{slug}@example.com", subdomain=slug
+    )
+
+    assert response.status_code == 400
+    assert "too similar" in response.json()["error"]["message"]
