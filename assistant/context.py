@@ -69,6 +69,13 @@ def _pack(documents: list[Document], query: str, budget_chars: int):
     return sources, len(chosen)
 
 
+def _count(number: int, noun: str, all_: bool = False) -> str:
+    """Write "1 page", "14 pages" or, with ``all_``, "all 14 pages"."""
+    if number == 1:
+        return f"1 {noun}" if not all_ else f"the 1 {noun}"
+    return f"{'all ' if all_ else ''}{number} {noun}s"
+
+
 def build_request(
     message: Message, engine_name: str, model: str
 ) -> tuple[GenerationRequest, str]:
@@ -90,18 +97,20 @@ def build_request(
             SourceDocument(document_id=d.pk, title=d.title, text=d.text)
             for d in documents
         ]
-        coverage = f"read all {pages} pages" if documents else ""
+        coverage = f"read {_count(pages, 'page', all_=True)}" if documents else ""
         if (
             engine_name == "offline"
             and message.action == Message.Action.ASK
             and documents
         ):
             passages = Chunk.objects.filter(document__in=documents).count()
-            coverage = f"searched {passages} passages of {pages} pages"
+            coverage = (
+                f"searched {_count(passages, 'passage')} of {_count(pages, 'page')}"
+            )
     else:
         recent = " ".join(turn.content for turn in turns[-4:] if turn.role == "user")
         sources, count = _pack(documents, f"{question} {recent}", max(budget_chars, 0))
-        coverage = f"searched {count} passages of {pages} pages"
+        coverage = f"searched {_count(count, 'passage')} of {_count(pages, 'page')}"
 
     selection = None
     if message.selection:

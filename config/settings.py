@@ -49,6 +49,8 @@ DEBUG = read_bool("DEBUG", False)
 # Hosts: the public site on BASE_DOMAIN, each organization on a subdomain.
 BASE_DOMAIN = read_hostname("BASE_DOMAIN", "localhost")
 PORT = read_int("PORT", 8000, minimum=1, maximum=65535)
+# Address `manage.py run` listens on; 0.0.0.0 opens it to the network.
+BIND_ADDRESS = read_str("BIND_ADDRESS", "127.0.0.1")
 # The port and scheme browsers use, which differ from PORT behind a proxy.
 PUBLIC_PORT = read_int("PUBLIC_PORT", PORT, minimum=1, maximum=65535)
 URL_SCHEME = read_str("URL_SCHEME", "http")

@@ -19,7 +19,9 @@ def workspace(request: HttpRequest) -> HttpResponse:
     context = {
         "documents": documents,
         "usage": usage_summary(connection.tenant),
-        "conversations": Conversation.objects.for_member(request.user)[:10],
+        "conversations": Conversation.objects.for_member(request.user).prefetch_related(
+            "documents"
+        )[:10],
     }
     return render(request, "documents/workspace.html", context)
 

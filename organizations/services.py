@@ -58,6 +58,8 @@ def subdomain_problem(subdomain: str) -> str | None:
             "Use 1 to 40 lowercase letters, digits or hyphens, starting and "
             "ending with a letter or digit."
         )
+    if subdomain.startswith("xn--"):
+        return "Internationalized (xn--) subdomains are not supported. Choose another."
     if subdomain in RESERVED_SUBDOMAINS:
         return f"The subdomain '{subdomain}' is reserved. Choose another."
     return None

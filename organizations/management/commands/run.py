@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 "-m",
                 "daphne",
                 "-b",
-                "0.0.0.0",
+                settings.BIND_ADDRESS,
                 "-p",
                 str(settings.PORT),
                 "config.asgi:application",
