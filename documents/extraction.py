@@ -258,7 +258,7 @@ def extract(
     else:
         page_texts = _read_text(path)
 
-    extracted = _assemble(page_texts, kind)
+    extracted = assemble_pages(page_texts, kind)
     if not extracted.text.strip():
         raise UnreadableDocument(_NO_TEXT_MESSAGES[kind])
 
@@ -308,7 +308,7 @@ def _normalise(text: str) -> str:
     return _TRAILING_SPACE.sub("", text)
 
 
-def _assemble(page_texts: list[str], kind: str) -> ExtractedText:
+def assemble_pages(page_texts: list[str], kind: str) -> ExtractedText:
     """Normalise the pages and join them into one text with page ranges."""
     parts: list[str] = []
     pages: list[tuple[int, int]] = []

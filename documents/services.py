@@ -98,9 +98,8 @@ def paste_document(*, title: str, content: str, user) -> Document:
         document = Document.objects.create(
             title=title[:MAX_TITLE] or "Pasted text", kind="text", uploaded_by=user
         )
-        extracted = extraction.ExtractedText(
-            text=text, pages=[(0, len(text))], kind="text"
-        )
+        # Form feeds split pages, as they do in uploaded text files.
+        extracted = extraction.assemble_pages(text.split("\f"), "text")
         _store_extracted(document, extracted)
     return document
 

@@ -58,6 +58,7 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None]]:
         ("get", "/api/v1/documents/", None),
         ("post", "/api/v1/documents/", {"title": "x", "content": "intruder text"}),
         ("get", f"/api/v1/documents/{document}/", None),
+        ("get", f"/api/v1/documents/{document}/pages/", None),
         ("patch", f"/api/v1/documents/{document}/", {"title": "renamed"}),
         ("delete", f"/api/v1/documents/{document}/", None),
         ("get", "/api/v1/conversations/", None),

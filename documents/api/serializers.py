@@ -64,3 +64,8 @@ class UploadSerializer(serializers.Serializer):
 
 class RenameSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=255)
+
+
+class PageRangeSerializer(serializers.Serializer):
+    start = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
+    count = serializers.IntegerField(min_value=1, max_value=50, default=10)

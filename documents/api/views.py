@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from documents import services
 from documents.api.serializers import (
     DocumentDetailSerializer,
     DocumentSerializer,
+    PageRangeSerializer,
     RenameSerializer,
     UploadSerializer,
 )
@@ -44,6 +46,22 @@ class DocumentViewSet(viewsets.GenericViewSet):
         return Response(
             DocumentSerializer(document).data, status=status.HTTP_201_CREATED
         )
+
+    @action(detail=True, methods=["get"])
+    def pages(self, request, pk=None):
+        """Return up to 50 pages' text, from page ``start`` (1-based)."""
+        document = self.get_object()
+        serializer = PageRangeSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        first = serializer.validated_data["start"]
+        count = serializer.validated_data["count"]
+
+        offsets = document.page_offsets[first - 1 : first - 1 + count]
+        pages = [
+            {"number": first + index, "start": start, "text": document.text[start:end]}
+            for index, (start, end) in enumerate(offsets)
+        ]
+        return Response({"pages": pages, "page_count": document.page_count})
 
     def partial_update(self, request, pk=None):
         document = self.get_object()

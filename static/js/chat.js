@@ -235,8 +235,39 @@
     });
   }
 
-  function highlight(citation) {
+  // Pages past the first few hundred thousand characters arrive empty and
+  // load from the API when they scroll into view or a citation needs them.
+  const loading = new Map();
+
+  function loadPages(number) {
+    if (loading.has(number)) return loading.get(number);
+    const promise = api("GET", `/api/v1/documents/${documentId}/pages/?start=${number}&count=10`).then((data) => {
+      for (const page of data.pages) {
+        const section = document.querySelector(`#document-text .page[data-page="${page.number}"]`);
+        if (!section || !section.dataset.lazy) continue;
+        section.querySelector(".page-text").textContent = page.text;
+        delete section.dataset.lazy;
+      }
+    });
+    for (let n = number; n < number + 10; n += 1) loading.set(n, promise);
+    return promise;
+  }
+
+  const lazyObserver = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (entry.isIntersecting && entry.target.dataset.lazy) loadPages(Number(entry.target.dataset.page));
+    }
+  }, { rootMargin: "400px" });
+  document.querySelectorAll("#document-text .page[data-lazy]").forEach((section) => lazyObserver.observe(section));
+
+  async function highlight(citation) {
     if (citation.document_id !== documentId) return;
+    const needed = Array.from(document.querySelectorAll("#document-text .page[data-lazy]")).filter((section) => {
+      const next = section.nextElementSibling;
+      const end = next ? Number(next.dataset.start) : Infinity;
+      return Number(section.dataset.start) < citation.end && citation.start < end;
+    });
+    await Promise.all(needed.map((section) => loadPages(Number(section.dataset.page))));
     clearHighlights();
     const pages = Array.from(document.querySelectorAll("#document-text .page"));
     let first = null;
