@@ -177,9 +177,11 @@ class OfflineEngine:
                 "documents. Set ANTHROPIC_API_KEY to use Claude for this.",
             )
         if not request.documents:
+            # Documents that failed or are still processing are not sent.
             intro = (
-                "The offline engine answers only from documents. Start a "
-                "conversation with at least one document."
+                "The offline engine answers only from documents, and this "
+                "conversation has no readable document. Open a document that "
+                "is ready and ask there."
             )
             async for event in self._type(intro):
                 yield event
@@ -196,11 +198,17 @@ class OfflineEngine:
             intro = "The documents say:\n\n"
             considered = sum(len(text) for *_, text in passages)
 
-        if not picked:
+        if not picked and request.action == "summarize":
+            text = (
+                "The documents have no complete sentences to quote, so the "
+                "offline engine cannot summarize them. Claude can."
+            )
+        elif not picked:
             text = (
                 "I found no passage in the documents that matches the question. "
                 "Try other words, or ask about a term the documents use."
             )
+        if not picked:
             async for event in self._type(text):
                 yield event
             yield Finished(
