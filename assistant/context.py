@@ -108,6 +108,8 @@ def build_request(
                 f"searched {_count(passages, 'passage')} of {_count(pages, 'page')}"
             )
     else:
+        # TODO: summaries over budget should be built map-reduce over all
+        # chunks; today they summarize the packed passages only.
         recent = " ".join(turn.content for turn in turns[-4:] if turn.role == "user")
         sources, count = _pack(documents, f"{question} {recent}", max(budget_chars, 0))
         coverage = f"searched {_count(count, 'passage')} of {_count(pages, 'page')}"

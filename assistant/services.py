@@ -68,6 +68,8 @@ def _check_selection(conversation: Conversation, selection: dict | None) -> dict
 
 
 def _estimate_input_tokens(conversation: Conversation, content: str) -> int:
+    # TODO: reserve from the count_tokens endpoint; 4 characters per token
+    # over-reserves for English and may under-reserve for other scripts.
     characters = len(content) + sum(
         len(text) for text in conversation.documents.values_list("text", flat=True)
     )
