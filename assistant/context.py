@@ -79,7 +79,7 @@ def _count(number: int, noun: str, all_: bool = False) -> str:
 def build_request(
     message: Message, engine_name: str, model: str
 ) -> tuple[GenerationRequest, str]:
-    """The request for the engine and a coverage note for the reader."""
+    """Build the engine request and a coverage note for the reader."""
     documents = list(
         message.conversation.documents.filter(status="ready").order_by("id")
     )

@@ -34,7 +34,7 @@ def _stop_key(schema_name: str, message_id: int) -> str:
 
 
 def redis_client() -> aioredis.Redis:
-    """A Redis client for the running event loop (clients are per loop)."""
+    """Return the Redis client of the running event loop, creating it once."""
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
@@ -68,7 +68,7 @@ async def publish_ending(
 
 
 async def read_log(schema_name: str, message_id: int, after: int) -> list[dict]:
-    """Stored frames of the answer with ``seq`` greater than ``after``."""
+    """Return the logged frames of the answer with ``seq`` above ``after``."""
     raw = await redis_client().lrange(_log_key(schema_name, message_id), 0, -1)
     frames = [json.loads(item) for item in raw]
     return [frame for frame in frames if frame.get("seq", 0) > after]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import get_tenant_model, schema_context
 
 from assistant import streams
+from assistant.engines.base import Usage
 from assistant.models import Message
 from billing.services import Reservation, current_period, record_usage
 from config.observability import bind_context
@@ -52,8 +53,6 @@ def _fail_stale(organization, message: Message) -> int:
         )
         if not updated:
             return 0
-        from assistant.engines.base import Usage
-
         reservation = Reservation(
             organization.pk, current_period(message.created_at), message.reserved_tokens
         )

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from billing.errors import QuotaExceeded
@@ -18,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def current_period(now: datetime.datetime | None = None) -> datetime.date:
-    """The first day of the current month (UTC), which starts a quota period."""
+    """Return the first day of the current month (UTC), which starts a period."""
     now = now or timezone.now()
     return now.date().replace(day=1)
 
@@ -77,9 +79,6 @@ def release(reservation: Reservation) -> None:
 
 
 def _minus(field: str, amount: int):
-    from django.db.models import F
-    from django.db.models.functions import Greatest
-
     return Greatest(F(field) - amount, 0)
 
 
@@ -130,8 +129,6 @@ def record_usage(
         ),
     )
     if reservation is not None:
-        from django.db.models import F
-
         # The offline engine is free, so its estimated tokens are recorded
         # in the ledger but do not count against the plan.
         counted = 0 if engine == "offline" else event.total_tokens

@@ -74,7 +74,7 @@ def create_organization(name: str, subdomain: str, owner) -> Organization:
     """Create the organization, its schema and domain, and the owner membership."""
     taken = Organization.objects.filter(slug=subdomain).exists()
     # A schema left behind by an organization deleted outside the admin
-    # still holds its data, so its subdomain stays taken.
+    # still contains its data, so its subdomain stays taken.
     if taken or schema_exists(schema_name_for(subdomain)):
         raise SubdomainTaken(f"The subdomain '{subdomain}' is taken. Choose another.")
     plan = Plan.objects.get(slug=DEFAULT_PLAN)
@@ -125,7 +125,7 @@ def sign_up(*, email: str, password: str, organization: str, subdomain: str):
 
 
 def handoff_url(user, organization: Organization, next_path: str = "/") -> str:
-    """A one-time, short-lived link that signs the user in on the workspace host."""
+    """Build a one-time, short-lived link that signs the user in on the workspace."""
     payload = {
         "u": user.pk,
         "s": organization.schema_name,

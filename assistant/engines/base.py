@@ -21,7 +21,7 @@ class SourceDocument:
 
     ``text`` is the stored document text between ``offset`` and
     ``offset + len(text)``. When a document is too long to send whole,
-    ``passages`` holds the chosen chunks as ``(start, end)`` ranges into the
+    ``passages`` contains the chosen chunks as ``(start, end)`` ranges into the
     stored text and ``text`` is empty.
     """
 
