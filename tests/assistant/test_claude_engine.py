@@ -109,18 +109,6 @@ def citations(events: list[Event]) -> list[CitationFound]:
     return [event for event in events if isinstance(event, CitationFound)]
 
 
-def outcome_of(record, timeout: float = 5.0) -> str:
-    """Return the fake's outcome for a request once its handler has finished.
-
-    The client can read the last event before the server thread records how
-    the request ended, so the outcome may lag behind the answer.
-    """
-    deadline = time.monotonic() + timeout
-    while record.outcome == "" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return record.outcome
-
-
 def event_outline(events: list[Event]) -> list[str]:
     """Return the event class names, with runs of TextDelta merged into one."""
     outline: list[str] = []
@@ -316,8 +304,8 @@ async def test_rate_limit_retried_after_retry_after(
 
     assert joined_text(events) == "Within 30 days."
     first, second = fake.message_requests
-    assert outcome_of(first) == "status_error"
-    assert outcome_of(second) == "stream"
+    assert first.wait_for_outcome() == "status_error"
+    assert second.wait_for_outcome() == "stream"
     assert second.received_at - first.received_at >= 0.95
     assert second.headers["x-stainless-retry-count"] == "1"
 
@@ -334,7 +322,7 @@ async def test_overloaded_before_stream_retried(
 
     assert joined_text(events) == "Within 30 days."
     assert isinstance(events[-1], Finished)
-    assert [record.outcome for record in fake.message_requests] == [
+    assert [record.wait_for_outcome() for record in fake.message_requests] == [
         "status_error",
         "stream",
     ]
@@ -365,7 +353,7 @@ async def test_overloaded_event_mid_stream_keeps_partial_text(
     assert error.usage.cache_read_tokens == 700
     # The SDK does not retry an error event.
     assert len(fake.message_requests) == 1
-    assert outcome_of(fake.message_requests[0]) == "error_event"
+    assert fake.message_requests[0].wait_for_outcome() == "error_event"
 
 
 async def test_connection_cut_mid_stream_is_unavailable(

@@ -472,7 +472,10 @@ async def test_rate_limit_is_retried_after_delay(
     )
     assert message.content == "Refunds take up to 30 days."
     attempts = claude.message_requests
-    assert [attempt.outcome for attempt in attempts] == ["status_error", "stream"]
+    assert [attempt.wait_for_outcome() for attempt in attempts] == [
+        "status_error",
+        "stream",
+    ]
     assert attempts[1].received_at - attempts[0].received_at >= 0.9
     assert len(usage_events) == 1
     assert usage_events[0].input_tokens == SCRIPTED_USAGE["input_tokens"]

@@ -201,6 +201,17 @@ class RecordedRequest:
     # "cut" or "client_disconnected".
     outcome: str = ""
 
+    def wait_for_outcome(self, timeout: float = 5.0) -> str:
+        """Return the outcome once the handler has recorded it.
+
+        A client can read the last event before the server thread records
+        how the request ended, so the outcome may lag behind the answer.
+        """
+        deadline = time.monotonic() + timeout
+        while self.outcome == "" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.outcome
+
 
 def estimate_tokens(body: Any) -> int:
     """Return a rough token count: characters of all text and documents // 4."""
